@@ -1,0 +1,89 @@
+# Live Telecast Streams: every command a user or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+EMULATOR_VENV := .local/ministack-venv
+# Python 3.13 for `sam build` (the Lambda runtime) and for the emulator.
+PY313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || command -v python3.13)
+export TELECAST_PY313 := $(PY313)
+export TELECAST_EMULATOR_PYTHON := $(CURDIR)/$(EMULATOR_VENV)/bin/python
+
+.PHONY: help install run up down status tail test test-unit test-integration test-e2e \
+        lint format build validate lock clean
+
+help: ## list every target with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' \
+		$(MAKEFILE_LIST)
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python requirements/dev.txt pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(EMULATOR_VENV)/.installed: requirements/ministack.txt
+	@test -n "$(PY313)" || { echo "error: Python 3.13 not found (set PY313=/path/to/python3.13)"; exit 1; }
+	$(PY313) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/ministack.txt
+	@touch $@
+
+install: $(VENV)/.installed $(EMULATOR_VENV)/.installed ## create both virtual environments from the lock files
+
+run: install ## start everything locally with a demo, print notifications; Ctrl-C stops
+	$(BIN)/telecast-local run
+
+up: install ## start the local runtime in the background (emulator + deployed stack)
+	$(BIN)/telecast-local up
+
+down: ## stop the local runtime, keeping its state in .local/
+	@if [ -x $(BIN)/telecast-local ]; then $(BIN)/telecast-local down; fi
+
+status: ## print the local stack's outputs
+	@$(BIN)/telecast-local status
+
+tail: install ## print notifications from the local runtime's queue as they arrive
+	$(BIN)/telecast-tail
+
+test: install ## run every test tier: unit, integration (moto), end to end (local runtime)
+	$(BIN)/pytest -q
+
+test-unit: install ## unit tests only (no network)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: install ## integration tests against moto
+	$(BIN)/pytest -q tests/integration
+
+test-e2e: install ## end-to-end tests against the local runtime (started if needed)
+	$(BIN)/pytest -q tests/e2e
+
+lint: install ## ruff, mypy, cfn-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/telecast/telecast functions ops/telecast_ops
+	$(BIN)/cfn-lint template.yaml
+
+format: install ## format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+build: install ## sam build (needs Python 3.13 on PATH, taken from PY313)
+	PATH="$(dir $(PY313)):$$PATH" $(BIN)/sam build --cached --parallel
+
+validate: install ## sam validate --lint and cfn-lint
+	$(BIN)/sam validate --lint --region us-east-1
+	$(BIN)/cfn-lint template.yaml
+
+lock: $(BIN)/python ## re-pin requirements/dev.txt from pyproject's dev dependencies
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e ".[dev]"
+	{ head -2 requirements/dev.txt; .lock-venv/bin/pip freeze --exclude-editable; } > requirements/dev.tmp
+	mv requirements/dev.tmp requirements/dev.txt && rm -rf .lock-venv
+
+clean: down ## remove the local runtime's state and build output (keeps the venvs)
+	rm -rf .local/state .local/s3 .local/tmp .local/outputs.json .aws-sam
