@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-import notifier_handler
 import pytest
-import stream_handler
 from boto3.dynamodb.types import TypeSerializer
-from support import REGION, LambdaContext
 
+import notifier_handler
+import stream_handler
+from support import REGION, LambdaContext
 from telecast.schedule_plan import NotificationRequest
 
 _serializer = TypeSerializer()
@@ -86,8 +86,8 @@ class Pipeline:
         reply = self._streams.get_records(ShardIterator=self._iterator)
         self._iterator = reply.get("NextShardIterator", self._iterator)
         records = []
-        for record in reply["Records"]:
-            record = dict(record)
+        for raw in reply["Records"]:
+            record = dict(raw)
             stream = dict(record["dynamodb"])
             created = stream.get("ApproximateCreationDateTime")
             if isinstance(created, datetime):

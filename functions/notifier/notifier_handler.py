@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from telecast.adapters.aws import client
 from telecast.adapters.publisher import TopicPublisher
 from telecast.adapters.table import ProgrammeTable

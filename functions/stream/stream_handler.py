@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from telecast.adapters.aws import client
 from telecast.adapters.invoker import NotifierInvoker
 from telecast.adapters.scheduler import SchedulerGateway, ScheduleTarget

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import notifier_handler
 import pytest
+
+import notifier_handler
 import stream_handler
 from pipeline import Pipeline
 from support import make_stack

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pipeline import Pipeline
-
 from telecast.schedule_plan import Edge, schedule_name
 
 
