@@ -106,3 +106,13 @@ def make_stack() -> dict[str, str]:
 def utc(text: str) -> datetime:
     """An aware UTC datetime from ISO 8601 text."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def unique_id(prefix: str) -> str:
+    """A programme id no other test run uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def iso(instant: datetime) -> str:
+    """ISO 8601 UTC with a Z, to the second."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

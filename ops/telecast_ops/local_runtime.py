@@ -93,11 +93,21 @@ class Runtime:
             return False
 
 
+def find_python313() -> str:
+    """Python 3.13 for `sam build`: TELECAST_PY313, else pyenv's 3.13, else python3.13 on PATH."""
+    if os.environ.get("TELECAST_PY313"):
+        return os.environ["TELECAST_PY313"]
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(pyenv_root.glob("versions/3.13*/bin/python3.13"), reverse=True):
+        return str(candidate)
+    return shutil.which("python3.13") or "python3.13"
+
+
 def runtime_from_env() -> Runtime:
     """The runtime described by TELECAST_PORT, TELECAST_PY313 and the project's .local/."""
     return Runtime(
         port=int(os.environ.get("TELECAST_PORT", "4566")),
-        python313=os.environ.get("TELECAST_PY313", "python3.13"),
+        python313=find_python313(),
         emulator_python=Path(
             os.environ.get("TELECAST_EMULATOR_PYTHON", LOCAL / "ministack-venv/bin/python")
         ),

@@ -1,0 +1,139 @@
+"""End to end on the local runtime: programme items produce START and END on the topic."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support import ROOT, iso, unique_id
+from telecast.schedule_plan import Edge, schedule_name
+
+pytestmark = pytest.mark.e2e
+
+
+def _put(dynamodb: Any, table: str, program_id: str, start: datetime, end: datetime) -> None:
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "program_id": {"S": program_id},
+            "title": {"S": "End-to-end news"},
+            "channel": {"S": "E2E One"},
+            "start_time": {"S": iso(start)},
+            "end_time": {"S": iso(end)},
+        },
+    )
+
+
+def _schedule_names(scheduler: Any, group: str) -> set[str]:
+    reply = scheduler.list_schedules(GroupName=group, MaxResults=100)
+    return {summary["Name"] for summary in reply["Schedules"]}
+
+
+def test_a_programme_gets_start_then_end_with_body_and_attributes(
+    local_stack: dict[str, str], dynamodb: Any, scheduler: Any, inbox: Any
+) -> None:
+    program_id = unique_id("e2e-basic")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+    end = start + timedelta(seconds=4)
+
+    _put(dynamodb, local_stack["TableName"], program_id, start, end)
+    messages = inbox.wait_for(program_id, 2, timeout=45)
+
+    assert [m["event_type"] for m in messages] == ["START", "END"]
+    first = messages[0]
+    assert first["title"] == "End-to-end news"
+    assert first["channel"] == "E2E One"
+    assert first["start_time"] == iso(start)
+    assert first["end_time"] == iso(end)
+    assert first["scheduled_for"] == iso(start)
+    assert messages[1]["scheduled_for"] == iso(end)
+    assert first["_attributes"] == {
+        "event_type": "START",
+        "program_id": program_id,
+        "channel": "E2E One",
+    }
+    names = {schedule_name(program_id, edge) for edge in Edge}
+    assert names.isdisjoint(_schedule_names(scheduler, local_stack["ScheduleGroupName"]))
+
+
+def test_moving_the_start_time_moves_the_start_message(
+    local_stack: dict[str, str], dynamodb: Any, inbox: Any
+) -> None:
+    program_id = unique_id("e2e-move")
+    now = datetime.now(UTC).replace(microsecond=0)
+    _put(
+        dynamodb,
+        local_stack["TableName"],
+        program_id,
+        now + timedelta(seconds=300),
+        now + timedelta(seconds=400),
+    )
+    time.sleep(1)
+    moved = now + timedelta(seconds=7)
+    dynamodb.update_item(
+        TableName=local_stack["TableName"],
+        Key={"program_id": {"S": program_id}},
+        UpdateExpression="SET start_time = :s",
+        ExpressionAttributeValues={":s": {"S": iso(moved)}},
+    )
+
+    messages = inbox.wait_for(program_id, 1, timeout=40)
+
+    assert [m["event_type"] for m in messages] == ["START"]
+    assert messages[0]["scheduled_for"] == iso(moved)
+
+
+def test_deleting_before_the_start_sends_nothing_and_leaves_no_schedule(
+    local_stack: dict[str, str], dynamodb: Any, scheduler: Any, inbox: Any
+) -> None:
+    program_id = unique_id("e2e-delete")
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=8)
+    _put(dynamodb, local_stack["TableName"], program_id, start, start + timedelta(seconds=3))
+    group = local_stack["ScheduleGroupName"]
+    names = {schedule_name(program_id, edge) for edge in Edge}
+    deadline = time.monotonic() + 20
+    while not names <= _schedule_names(scheduler, group) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert names <= _schedule_names(scheduler, group)
+
+    dynamodb.delete_item(TableName=local_stack["TableName"], Key={"program_id": {"S": program_id}})
+    time.sleep(16)
+
+    assert inbox.of(program_id) == []
+    assert names.isdisjoint(_schedule_names(scheduler, group))
+
+
+def test_twenty_notifications_arrive_and_their_lateness_is_recorded(
+    local_stack: dict[str, str], dynamodb: Any, inbox: Any
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    ids = [unique_id(f"e2e-late{n}") for n in range(10)]
+    for n, program_id in enumerate(ids):
+        start = now + timedelta(seconds=6 + n)
+        _put(dynamodb, local_stack["TableName"], program_id, start, start + timedelta(seconds=5))
+
+    received = [m for program_id in ids for m in inbox.wait_for(program_id, 2, timeout=60)]
+
+    assert len(received) == 20, inbox.errors
+    lateness = sorted(
+        (
+            m["_received_at"] - datetime.fromisoformat(m["scheduled_for"].replace("Z", "+00:00"))
+        ).total_seconds()
+        for m in received
+    )
+    figures = {
+        "notifications": len(lateness),
+        "median_s": round(statistics.median(lateness), 3),
+        "worst_s": round(lateness[-1], 3),
+        "best_s": round(lateness[0], 3),
+        "measured_at": iso(datetime.now(UTC)),
+    }
+    Path(ROOT / ".local" / "lateness.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"local lateness: {figures}")
+    print(sorted(lateness))
