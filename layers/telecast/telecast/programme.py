@@ -64,8 +64,10 @@ def parse_programme(item: dict[str, Any], default_zone: str) -> Programme:
 
     instants = {}
     for name in ("start_time", "end_time"):
-        if item.get(name) is None:
+        if name not in item:
             errors.append(FieldError(name, f"is missing; accepted: {ACCEPTED_FORMS}"))
+        elif item[name] is None:
+            errors.append(FieldError(name, f"is null (NULL); accepted: {ACCEPTED_FORMS}"))
         elif zone:
             try:
                 instants[name] = parse_time(item[name], zone).instant
