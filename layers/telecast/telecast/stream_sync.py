@@ -29,6 +29,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from telecast.adapters.invoker import NotifierInvoker
 from telecast.adapters.scheduler import SchedulerGateway
 from telecast.adapters.table import ProgrammeTable
+from telecast.programme import time_attributes
 from telecast.schedule_plan import Delete, Plan, PublishNow, Upsert, plan_change, schedule_name
 
 Clock = Callable[[], datetime]
@@ -80,17 +81,40 @@ class StreamSync:
             raise ValueError("stream record carries no dynamodb section")
         keys = stream.keys or {}
         program_id = str(keys.get("program_id", ""))
-        plan = plan_change(
-            event_name=record.event_name.name if record.event_name else "",
+        new_item = stream.new_image or None
+        event_name = record.event_name.name if record.event_name else ""
+        plan = self._plan(event_name, program_id, stream.old_image or None, new_item)
+        if plan.actions or plan.status:
+            current = self.table.get(program_id)
+            if _superseded(current, new_item):
+                # A duplicate of an old record, delivered after newer ones were applied,
+                # must not undo them: bring the schedules to the item as it is now instead.
+                self.logger.info(
+                    "record superseded, syncing to the current item",
+                    program_id=program_id,
+                    sequence_number=_sequence_number(record),
+                )
+                event_name = "INSERT" if current is not None else "REMOVE"
+                plan = self._plan(event_name, program_id, None, current)
+        self._carry_out(plan)
+        return plan
+
+    def _plan(
+        self,
+        event_name: str,
+        program_id: str,
+        old_item: dict[str, Any] | None,
+        new_item: dict[str, Any] | None,
+    ) -> Plan:
+        return plan_change(
+            event_name=event_name,
             program_id=program_id,
-            old_item=stream.old_image or None,
-            new_item=stream.new_image or None,
+            old_item=old_item,
+            new_item=new_item,
             now=self.clock(),
             default_zone=self.default_zone,
             due_margin=self.due_margin,
         )
-        self._carry_out(plan, record)
-        return plan
 
     def _apply_all(self, records: list[DynamoDBRecord]) -> dict[str, Exception]:
         by_programme: dict[str, list[DynamoDBRecord]] = defaultdict(list)
@@ -125,7 +149,7 @@ class StreamSync:
                 failures[sequence] = failed = error
         return failures
 
-    def _carry_out(self, plan: Plan, record: DynamoDBRecord) -> None:
+    def _carry_out(self, plan: Plan) -> None:
         log: dict[str, Any] = {"program_id": plan.program_id, "outcome": plan.outcome}
         if plan.invalid_reason is not None:
             self.logger.warning("invalid programme", reason=plan.invalid_reason, **log)
@@ -172,6 +196,13 @@ class StreamSync:
                 **log,
             )
             self.metrics.add_metric(name="ImmediateNotifications", unit=MetricUnit.Count, value=1)
+
+
+def _superseded(current: dict[str, Any] | None, new_item: dict[str, Any] | None) -> bool:
+    """True when the table no longer holds the times this record carries."""
+    if current is None or new_item is None:
+        return (current is None) != (new_item is None)
+    return time_attributes(current) != time_attributes(new_item)
 
 
 def _sequence_number(record: DynamoDBRecord) -> str:
