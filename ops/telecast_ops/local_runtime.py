@@ -164,18 +164,20 @@ def stop_emulator(runtime: Runtime) -> None:
         return
     pid = int(runtime.pid_file.read_text().strip())
     try:
-        os.kill(pid, signal.SIGTERM)
+        # The emulator leads its own process group: its Lambda workers stop with it.
+        os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         runtime.pid_file.unlink(missing_ok=True)
         print("emulator was not running")
         return
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.2)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        print("emulator did not stop in 30 s and was killed: its state was not saved")
     runtime.pid_file.unlink(missing_ok=True)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+        print("emulator did not stop in 60 s and was killed: its state was not saved")
+        return
     print("emulator stopped, state saved in .local/state")
 
 
