@@ -233,11 +233,6 @@ def test_a_programme_without_title_or_channel_is_named_by_its_id() -> None:
     assert notification.sentence == "Programme prog-1 has started (11:34 UTC, 27 Oct 2026)."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="notification._sentence floors lateness to whole minutes: a catch-up under a "
-    "minute late reads 'announced 0 min late'",
-)
 def test_a_catch_up_less_than_a_minute_late_does_not_say_zero_minutes() -> None:
     # given a programme written 40 seconds after it started
     request = start_request(catch_up=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
 from telecast.schedule_plan import (
     Delete,
     Edge,
@@ -335,11 +333,6 @@ def test_the_status_write_is_guarded_by_the_raw_time_attributes_processed() -> N
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schedule_plan._plan_valid writes PAST for any valid item whose end has passed, "
-    "so an ENDED programme (both messages sent) edited afterwards claims nothing was sent",
-)
 def test_editing_the_times_of_a_programme_that_ended_keeps_it_ended() -> None:
     # given a programme whose START and END were both announced
     old = item(
@@ -356,12 +349,6 @@ def test_editing_the_times_of_a_programme_that_ended_keeps_it_ended() -> None:
     assert plan.status is None or plan.status.status is not Status.PAST
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan_change compares old and new instants only: an item still marked INVALID whose "
-    "times the current rules accept (rules relaxed since it was marked) is never scheduled "
-    "by an edit that leaves its times alone",
-)
 def test_an_item_still_marked_invalid_that_now_parses_is_scheduled_on_its_next_edit() -> None:
     # given an item marked INVALID under older rules, which the current rules accept
     old = item(
@@ -377,3 +364,24 @@ def test_an_item_still_marked_invalid_that_now_parses_is_scheduled_on_its_next_e
     # then it is scheduled and marked SCHEDULED
     assert plan.actions == (upsert(Edge.START, START), upsert(Edge.END, END))
     assert plan.status == status(Status.SCHEDULED, new)
+
+
+def test_a_programme_on_air_whose_end_moves_into_the_past_announces_its_end_now() -> None:
+    # given a programme on air, its START announced
+    old = item(
+        start_time=at(NOW - timedelta(minutes=30)),
+        end_time=at(NOW + timedelta(minutes=30)),
+        notification_status="STARTED",
+    )
+    ended = NOW - timedelta(minutes=1)
+    new = {**old, "end_time": at(ended)}
+
+    # when the broadcaster records that it ended a minute ago
+    plan = modify(old, new)
+
+    # then its END schedule goes and the END is handed to the notifier at once, as late
+    assert plan.actions == (
+        Delete("prog-1", Edge.END),
+        PublishNow(NotificationRequest("prog-1", Edge.END, ended, catch_up=True)),
+    )
+    assert plan.status is None

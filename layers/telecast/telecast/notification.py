@@ -114,5 +114,14 @@ def _sentence(
     verb = "has started" if request.event_type is Edge.START else "has ended"
     local = request.scheduled_for.astimezone(programme.zone_info)
     when = f"{local:%H:%M} {local.tzname()}, {local:%d %b %Y}"
-    suffix = f" (announced {int(lateness.total_seconds()) // 60} min late)" if late else ""
+    suffix = f" (announced {_duration(lateness)} late)" if late else ""
     return f"{name}{where} {verb} ({when}){suffix}."
+
+
+def _duration(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"

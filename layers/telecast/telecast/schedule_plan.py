@@ -168,6 +168,8 @@ def plan_change(
         return Plan(program_id, deletes, _unless_current(status, new_item), "invalid", reason)
 
     previous = old if isinstance(old, Programme) else None
+    if new_item.get("notification_status") == Status.INVALID:
+        previous = None  # marked invalid (perhaps under older rules): plan it afresh
     if previous is not None and (previous.start, previous.end) == (new.start, new.end):
         return Plan(program_id, outcome="times-unchanged")
 
@@ -185,9 +187,7 @@ def _plan_valid(
     program_id = new.program_id
     due = now + due_margin
     if new.end <= now:
-        deletes = tuple(Delete(program_id, edge) for edge in Edge)
-        past = StatusUpdate(program_id, Status.PAST, expected)
-        return Plan(program_id, deletes, _unless_current(past, new_item), "past")
+        return _plan_ended(new, previous, now, expected, new_item)
 
     actions: list[Action] = []
     for edge, instant in ((Edge.START, new.start), (Edge.END, new.end)):
@@ -209,6 +209,26 @@ def _plan_valid(
         status = _unless_current(StatusUpdate(program_id, status_value, expected), new_item)
     outcome = "scheduled" if previous is None else "rescheduled"
     return Plan(program_id, tuple(actions), status, outcome)
+
+
+def _plan_ended(
+    new: Programme,
+    previous: Programme | None,
+    now: datetime,
+    expected: dict[str, Any],
+    new_item: dict[str, Any],
+) -> Plan:
+    """A programme whose end has passed: PAST if nothing was announced, else finish it."""
+    program_id = new.program_id
+    deletes = tuple(Delete(program_id, edge) for edge in Edge)
+    if previous is None or previous.start > now:
+        past = StatusUpdate(program_id, Status.PAST, expected)
+        return Plan(program_id, deletes, _unless_current(past, new_item), "past")
+    if previous.end <= now:
+        return Plan(program_id, deletes, outcome="ended-edited")  # both were announced
+    # On air, and its end moved into the past: it ended early, so announce the END now.
+    end = NotificationRequest(program_id, Edge.END, new.end, catch_up=True)
+    return Plan(program_id, (Delete(program_id, Edge.END), PublishNow(end)), outcome="ended-early")
 
 
 def _status_for(programme: Programme, now: datetime, due_margin: timedelta) -> Status:
