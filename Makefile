@@ -11,7 +11,7 @@ PY313 ?= $(shell PYENV_VERSION=3.13.0 pyenv which python3.13 2>/dev/null || comm
 export TELECAST_PY313 := $(PY313)
 export TELECAST_EMULATOR_PYTHON := $(CURDIR)/$(EMULATOR_VENV)/bin/python
 
-.PHONY: help install run up down status tail import test test-unit test-integration test-e2e \
+.PHONY: help install run up down status tail import redrive test test-unit test-integration test-e2e \
         lint format build validate lock clean
 
 help: ## list every target with one line each
@@ -54,6 +54,9 @@ import: install ## import an XMLTV listing: FILE=x.xml [START_IN=s] [SPEED=x] [D
 	@test -n "$(FILE)" || { echo "usage: make import FILE=x.xml [START_IN=s] [SPEED=x] [DRY_RUN=1]"; exit 2; }
 	$(BIN)/telecast-import "$(FILE)" $(if $(START_IN),--start-in $(START_IN)) \
 		$(if $(SPEED),--speed $(SPEED)) $(if $(DRY_RUN),--dry-run)
+
+redrive: install ## replay the dead-letter queue through the notifier [DRY_RUN=1] [STACK=name]
+	$(BIN)/telecast-redrive $(if $(STACK),--stack $(STACK)) $(if $(DRY_RUN),--dry-run)
 
 test: install ## run every test tier: unit, integration (moto), end to end (local runtime)
 	$(BIN)/pytest -q
