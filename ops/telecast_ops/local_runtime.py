@@ -25,6 +25,7 @@ from typing import Any
 
 import boto3
 
+from telecast_ops import importer
 from telecast_ops.tail import NotificationTail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -288,6 +289,26 @@ def print_insert_hint(runtime: Runtime, outputs: dict[str, str]) -> None:
     )
 
 
+DEMO_LISTING = ROOT / "data" / "epg" / "tokyo-mx-2026-03-28.xml"
+# The Tokyo MX day (24 hours) replayed 360 times faster: four minutes of notifications.
+DEMO_SPEED = 360
+DEMO_START_IN = 60
+
+
+def replay_demo_listing() -> None:
+    """Import the real broadcast day, compressed so that it replays within a few minutes."""
+    status = importer.main(
+        [str(DEMO_LISTING), "--start-in", str(DEMO_START_IN), "--speed", str(DEMO_SPEED)]
+    )
+    if status != 0:
+        print(f"demo: the listing import ended with status {status}", file=sys.stderr)
+        return
+    print(
+        f"demo: the Tokyo MX day of {DEMO_LISTING.name} replays from {DEMO_START_IN} s from "
+        f"now, {DEMO_SPEED} times faster (about {86400 // DEMO_SPEED // 60} minutes)"
+    )
+
+
 def insert_demo(runtime: Runtime, outputs: dict[str, str]) -> None:
     """Write two demo programmes that start and end within the next minute."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -338,6 +359,7 @@ def run(runtime: Runtime) -> int:
     try:
         if os.environ.get("DEMO", "1") != "0":
             insert_demo(runtime, outputs)
+            replay_demo_listing()
         print("watching notifications (Ctrl-C to stop)\n")
         NotificationTail(runtime.client("sqs"), outputs["NotificationsQueueUrl"]).follow()
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -137,3 +138,59 @@ def test_twenty_notifications_arrive_and_their_lateness_is_recorded(
     Path(ROOT / ".local" / "lateness.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"local lateness: {figures}")
     print(sorted(lateness))
+
+
+def test_a_spoken_local_time_in_tokyo_fires_at_the_right_instant(
+    local_stack: dict[str, str], dynamodb: Any, inbox: Any
+) -> None:
+    program_id = unique_id("e2e-spoken")
+    zone = ZoneInfo("Asia/Tokyo")
+    # The spoken form has minutes only: start at the next whole minute, at least 8 s away.
+    start = (datetime.now(UTC) + timedelta(seconds=68)).replace(second=0, microsecond=0)
+    end = start + timedelta(minutes=1)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+
+    dynamodb.put_item(
+        TableName=local_stack["TableName"],
+        Item={
+            "program_id": {"S": program_id},
+            "title": {"S": "ニュース"},
+            "timezone": {"S": "Asia/Tokyo"},
+            "start_time": {"S": local_start.strftime("%d %B %Y, %I:%M%p")},
+            "end_time": {"S": local_end.strftime("%d %b %Y, %I:%M %p").lower()},
+        },
+    )
+    messages = inbox.wait_for(program_id, 2, timeout=150)
+
+    assert [m["event_type"] for m in messages] == ["START", "END"]
+    assert [m["scheduled_for"] for m in messages] == [iso(start), iso(end)]
+    assert messages[0]["title"] == "ニュース"
+    assert messages[0]["timezone"] == "Asia/Tokyo"
+
+
+def test_an_invalid_item_shows_invalid_with_its_reason_within_seconds(
+    local_stack: dict[str, str], dynamodb: Any
+) -> None:
+    program_id = unique_id("e2e-invalid")
+    dynamodb.put_item(
+        TableName=local_stack["TableName"],
+        Item={
+            "program_id": {"S": program_id},
+            "start_time": {"S": "27 October 2026, 13:34PM"},
+            "end_time": {"S": "2026-10-27T14:00:00Z"},
+        },
+    )
+
+    item: dict[str, Any] = {}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "notification_status" not in item:
+        time.sleep(0.5)
+        item = dynamodb.get_item(
+            TableName=local_stack["TableName"],
+            Key={"program_id": {"S": program_id}},
+            ConsistentRead=True,
+        ).get("Item", {})
+
+    assert item["notification_status"] == {"S": "INVALID"}
+    assert "start_time" in item["notification_error"]["S"]
+    assert "12:00 PM" in item["notification_error"]["S"]
