@@ -93,5 +93,10 @@ lock: $(BIN)/python ## re-pin requirements/dev.txt from pyproject's dev dependen
 	{ head -2 requirements/dev.txt; .lock-venv/bin/pip freeze --exclude-editable; } > requirements/dev.tmp
 	mv requirements/dev.tmp requirements/dev.txt && rm -rf .lock-venv
 
+.PHONY: reconcile
+reconcile: install ## put schedules and statuses back in step with the table [DRY_RUN=1] [STACK=name]
+	$(BIN)/telecast-reconcile $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) \
+		$(if $(STACK),--stack $(STACK))
+
 clean: down ## remove the local runtime's state and build output (keeps the venvs)
 	rm -rf .local/state .local/s3 .local/tmp .local/outputs.json .aws-sam
