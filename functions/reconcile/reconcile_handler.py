@@ -11,7 +11,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from telecast.adapters.aws import client
-from telecast.reconcile import Reconciler, ReconcileSettings, build_reconciler
+from telecast.reconcile import Reconciler, build_reconciler
+from telecast.settings import ReconcileSettings
 
 logger = Logger()
 tracer = Tracer()

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from telecast.adapters.aws import client
 from telecast.adapters.invoker import NotifierInvoker
-from telecast.adapters.scheduler import SchedulerGateway, ScheduleTarget
+from telecast.adapters.scheduler import SchedulerGateway, target_from_settings
 from telecast.adapters.table import ProgrammeTable
 from telecast.settings import StreamSettings
 from telecast.stream_sync import StreamSync
@@ -26,16 +26,8 @@ metrics = Metrics()
 def stream_sync() -> StreamSync:
     """Build the service once per cold start from validated settings."""
     settings = StreamSettings.from_env(os.environ)
-    target = ScheduleTarget(
-        group=settings.schedule_group,
-        notifier_arn=settings.notifier_arn,
-        role_arn=settings.scheduler_role_arn,
-        dead_letter_arn=settings.dead_letter_arn,
-        retry_attempts=settings.retry_attempts,
-        retry_max_age_seconds=settings.retry_max_age_seconds,
-    )
     return StreamSync(
-        scheduler=SchedulerGateway(client("scheduler"), target),
+        scheduler=SchedulerGateway(client("scheduler"), target_from_settings(settings)),
         table=ProgrammeTable(client("dynamodb"), settings.table_name),
         invoker=NotifierInvoker(client("lambda"), settings.notifier_arn),
         logger=logger,

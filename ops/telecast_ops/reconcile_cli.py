@@ -23,13 +23,12 @@ from telecast.adapters.aws import CLIENT_CONFIG
 from telecast.reconcile import (
     ProgrammePlan,
     ProgressEvent,
-    ReconcileSettings,
     RemoveSchedule,
     Summary,
     WriteSchedule,
     build_reconciler,
 )
-from telecast.settings import SettingsError
+from telecast.settings import ReconcileSettings, SettingsError
 from telecast.time_rules import to_iso_utc
 
 OUTPUTS = Path(__file__).resolve().parents[2] / ".local" / "outputs.json"

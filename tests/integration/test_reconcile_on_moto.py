@@ -18,13 +18,13 @@ from support import REGION, LambdaContext
 from telecast.adapters.scheduler import schedule_definition
 from telecast.reconcile import (
     Reconciler,
-    ReconcileSettings,
     Rules,
     Summary,
     build_reconciler,
     schedule_differences,
 )
 from telecast.schedule_plan import Edge, NotificationRequest, schedule_name
+from telecast.settings import ReconcileSettings
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -20,7 +20,6 @@ from telecast.reconcile import (
     ProgrammePlan,
     ProgressEvent,
     Reconciler,
-    ReconcileSettings,
     RemoveSchedule,
     Rules,
     Summary,
@@ -33,6 +32,7 @@ from telecast.reconcile import (
     schedule_differences,
 )
 from telecast.schedule_plan import Edge, NotificationRequest, PublishNow, Status, schedule_name
+from telecast.settings import ReconcileSettings
 from telecast_ops import reconcile_cli
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

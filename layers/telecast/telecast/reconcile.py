@@ -22,12 +22,16 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 from aws_lambda_powertools import Logger
-from pydantic import Field
 
 from telecast.adapters.aws import error_code
 from telecast.adapters.inventory import Inventory, Listing
 from telecast.adapters.invoker import NotifierInvoker
-from telecast.adapters.scheduler import SchedulerGateway, ScheduleTarget, schedule_definition
+from telecast.adapters.scheduler import (
+    SchedulerGateway,
+    ScheduleTarget,
+    schedule_definition,
+    target_from_settings,
+)
 from telecast.adapters.table import ProgrammeTable
 from telecast.notification import InvalidRequest, parse_request
 from telecast.programme import STATUS_ATTRIBUTES, parse_programme
@@ -42,7 +46,7 @@ from telecast.schedule_plan import (
     plan_change,
     schedule_name,
 )
-from telecast.settings import StreamSettings
+from telecast.settings import ReconcileSettings, StreamSettings
 from telecast.stream_sync import Clock, utc_now
 
 # What schedule_name produces: a sanitised prefix, 16 hex digits of the id's hash, the edge.
@@ -68,31 +72,6 @@ MAX_ROUNDS = 3
 _DELIVERY_WINDOW = timedelta(minutes=1)
 
 
-class ReconcileSettings(StreamSettings):
-    """Settings of reconcile: the stream function's, plus how hard to read and write."""
-
-    variables: ClassVar[dict[str, str]] = {
-        **StreamSettings.variables,
-        "scan_segments": "SCAN_SEGMENTS",
-        "reconcile_workers": "RECONCILE_WORKERS",
-    }
-
-    scan_segments: int = Field(default=4, ge=1, le=1000)
-    reconcile_workers: int = Field(default=8, ge=1, le=64)
-
-
-def schedule_target(settings: StreamSettings) -> ScheduleTarget:
-    """The target every schedule of the stack must carry, from the stream's settings."""
-    return ScheduleTarget(
-        group=settings.schedule_group,
-        notifier_arn=settings.notifier_arn,
-        role_arn=settings.scheduler_role_arn,
-        dead_letter_arn=settings.dead_letter_arn,
-        retry_attempts=settings.retry_attempts,
-        retry_max_age_seconds=settings.retry_max_age_seconds,
-    )
-
-
 @dataclass(frozen=True)
 class Rules:
     """The stream function's time rules and schedule target, as reconcile applies them."""
@@ -110,7 +89,7 @@ class Rules:
     def from_settings(cls, settings: StreamSettings) -> Rules:
         """The rules the stream function with these settings applies."""
         return cls(
-            target=schedule_target(settings),
+            target=target_from_settings(settings),
             default_zone=settings.default_timezone,
             due_margin=timedelta(seconds=settings.due_margin_seconds),
         )

@@ -90,3 +90,27 @@ class NotifierSettings(_Settings):
     idempotency_table: str | None = Field(default=None, min_length=3)
     max_early_wait_seconds: float = Field(default=10.0, ge=0, le=60)
     idempotency_ttl_seconds: int = Field(default=172800, ge=60)
+
+
+class ReconcileSettings(StreamSettings):
+    """Settings of reconcile: the stream function's, plus how hard to read and write."""
+
+    variables: ClassVar[dict[str, str]] = {
+        **StreamSettings.variables,
+        "scan_segments": "SCAN_SEGMENTS",
+        "reconcile_workers": "RECONCILE_WORKERS",
+    }
+
+    scan_segments: int = Field(default=4, ge=1, le=1000)
+    reconcile_workers: int = Field(default=8, ge=1, le=64)
+
+
+class ApiSettings(_Settings):
+    """Settings of the API function, which reads and writes programmes over HTTP."""
+
+    variables: ClassVar[dict[str, str]] = {
+        "table_name": "TABLE_NAME",
+        "default_timezone": "DEFAULT_TIMEZONE",
+    }
+
+    table_name: str = Field(min_length=3)

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from telecast.adapters.aws import error_code
 from telecast.schedule_plan import NotificationRequest, schedule_name
+from telecast.settings import StreamSettings
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,18 @@ class ScheduleTarget:
     dead_letter_arn: str | None = None
     retry_attempts: int = 10
     retry_max_age_seconds: int = 900
+
+
+def target_from_settings(settings: StreamSettings) -> ScheduleTarget:
+    """The target every schedule of the stack carries, from the stream function's settings."""
+    return ScheduleTarget(
+        group=settings.schedule_group,
+        notifier_arn=settings.notifier_arn,
+        role_arn=settings.scheduler_role_arn,
+        dead_letter_arn=settings.dead_letter_arn,
+        retry_attempts=settings.retry_attempts,
+        retry_max_age_seconds=settings.retry_max_age_seconds,
+    )
 
 
 def schedule_definition(request: NotificationRequest, target: ScheduleTarget) -> dict[str, Any]:
