@@ -17,6 +17,10 @@ def _put_images(pipeline: Pipeline, event: dict[str, Any]) -> None:
         image = record["dynamodb"].get("NewImage")
         if image is not None:
             pipeline.dynamodb.put_item(TableName=pipeline.env["TABLE_NAME"], Item=image)
+        elif record["eventName"] == "REMOVE":
+            pipeline.dynamodb.delete_item(
+                TableName=pipeline.env["TABLE_NAME"], Key=record["dynamodb"]["Keys"]
+            )
 
 
 def test_insert_event_creates_both_schedules(pipeline: Pipeline) -> None:
@@ -48,8 +52,10 @@ def test_modify_title_event_touches_no_schedule(pipeline: Pipeline) -> None:
     _put_images(pipeline, insert)
     pipeline.run_stream(insert["Records"])
     before = pipeline.schedules()
+    modify = load_event("stream-modify-title.json")
+    _put_images(pipeline, modify)
 
-    pipeline.run_stream(load_event("stream-modify-title.json")["Records"])
+    pipeline.run_stream(modify["Records"])
 
     assert pipeline.schedules() == before
 
@@ -60,7 +66,9 @@ def test_remove_and_ttl_remove_events_delete_both_schedules(pipeline: Pipeline) 
         _put_images(pipeline, insert)
         pipeline.run_stream(insert["Records"])
 
-        response = pipeline.run_stream(load_event(removal)["Records"])
+        remove = load_event(removal)
+        _put_images(pipeline, remove)
+        response = pipeline.run_stream(remove["Records"])
 
         assert response == {"batchItemFailures": []}
         assert pipeline.schedules() == {}
