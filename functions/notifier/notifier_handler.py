@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from telecast.adapters.aws import client
@@ -26,6 +27,14 @@ from telecast.settings import NotifierSettings
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+
+
+def count_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
+    """Count a delivery answered from the idempotency store, which published nothing."""
+    key = idempotent_data.idempotency_key
+    logger.info("duplicate delivery, nothing published", idempotency_key=key)
+    metrics.add_metric(name="DuplicatesSuppressed", unit=MetricUnit.Count, value=1)
+    return response
 
 
 @cache
@@ -50,6 +59,7 @@ def notifier() -> tuple[Notifier, Callable[..., dict[str, Any]], IdempotencyConf
         event_key_jmespath="[program_id, event_type, scheduled_for]",
         expires_after_seconds=settings.idempotency_ttl_seconds,
         raise_on_no_idempotency_key=True,
+        response_hook=count_duplicate,
     )
     store = DynamoDBPersistenceLayer(
         table_name=settings.idempotency_table, boto3_client=client("dynamodb")

@@ -229,6 +229,7 @@ def deploy(runtime: Runtime) -> dict[str, str]:
             "--parameter-overrides",
             "NotificationsQueue=true",
             "TracingDisabled=true",
+            "ApiAuth=NONE",
         ],
         env,
         "sam deploy",
@@ -236,6 +237,9 @@ def deploy(runtime: Runtime) -> dict[str, str]:
     stack = runtime.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"][0]
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
     outputs.update({"Endpoint": runtime.endpoint, "Region": REGION, "StackName": STACK_NAME})
+    if "ApiId" in outputs:
+        # The emulator serves every HTTP API under one host, by id; the stage is $default.
+        outputs["ApiUrl"] = f"{runtime.endpoint}/_aws/execute-api/{outputs['ApiId']}/$default"
     runtime.outputs_file.write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
     return outputs
 
