@@ -9,7 +9,7 @@ hand-off to the notifier calls the notifier handler directly.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -141,6 +141,13 @@ class Pipeline:
             self.fire(name)
 
     def invoke_notifier(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Invoke the notifier as Scheduler does: at the payload's instant (or now, if later)."""
+        service, _, _ = notifier_handler.notifier()
+        try:
+            due = datetime.fromisoformat(str(payload["scheduled_for"]).replace("Z", "+00:00"))
+            service.clock = lambda: max(datetime.now(UTC), due)
+        except (KeyError, ValueError):
+            service.clock = lambda: datetime.now(UTC)
         result: dict[str, Any] = notifier_handler.handler(payload, LambdaContext())
         return result
 

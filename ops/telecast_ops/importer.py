@@ -412,10 +412,16 @@ def _dropped(plan: ImportPlan, imported: list[dict[str, Any]]) -> list[str]:
     if plan.window is None:
         return []
     first, last = plan.window
+    # A channel with rejected entries is not pruned: a programme whose start could not be
+    # read is still in the listing, and its earlier copy must not be taken for dropped.
+    unsure = {defect.channel_id for defect in plan.defects if defect.severity is Severity.ERROR}
     dropped = []
     for item in imported:
         program_id = item.get("program_id")
-        if item.get("channel_id") not in plan.channel_ids or program_id in plan.named_ids:
+        channel_id = item.get("channel_id")
+        if channel_id not in plan.channel_ids or channel_id in unsure:
+            continue
+        if program_id in plan.named_ids:
             continue
         try:
             start = parse_time(item.get("start_time"), "UTC").instant

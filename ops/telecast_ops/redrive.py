@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 OUTPUTS = Path(__file__).resolve().parents[2] / ".local" / "outputs.json"
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -67,7 +68,7 @@ def redrive(sqs: Any, queue_url: str, invoke: Invoke, dry_run: bool = False) -> 
         reply = sqs.receive_message(
             QueueUrl=queue_url,
             MaxNumberOfMessages=10,
-            VisibilityTimeout=0 if dry_run else 60,
+            VisibilityTimeout=30 if dry_run else 60,
             MessageAttributeNames=["All"],
         )
         fresh = [m for m in reply.get("Messages", []) if m["MessageId"] not in seen]
@@ -153,9 +154,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", help="the stack's region (default: your AWS config)")
     parser.add_argument("--dry-run", action="store_true", help="list, replay nothing")
     args = parser.parse_args(argv)
-    sqs, lambda_client, outputs = _targets(args)
-    invoke = lambda_invoker(lambda_client, outputs["NotifierFunctionArn"])
-    report = redrive(sqs, outputs["DeadLetterQueueUrl"], invoke, args.dry_run)
+    try:
+        sqs, lambda_client, outputs = _targets(args)
+        invoke = lambda_invoker(lambda_client, outputs["NotifierFunctionArn"])
+        report = redrive(sqs, outputs["DeadLetterQueueUrl"], invoke, args.dry_run)
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: cannot reach the dead-letter queue: {error}", file=sys.stderr)
+        return 2
     for line in report.lines:
         print(line)
     print(report.summary())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 OUTPUTS = Path(__file__).resolve().parents[2] / ".local" / "outputs.json"
 
@@ -90,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         NotificationTail(sqs, queue_url).follow()
     except KeyboardInterrupt:
         return 0
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: cannot read the notifications queue: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -179,7 +179,6 @@ def test_a_future_programme_with_a_wrong_status_gets_scheduled_again() -> None:
     assert result.status.expected_times == {
         "start_time": item["start_time"],
         "end_time": item["end_time"],
-        "timezone": None,
     }
 
 

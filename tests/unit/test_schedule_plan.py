@@ -56,7 +56,7 @@ def deletes() -> tuple[Delete, Delete]:
 
 def status(value: Status, new: dict[str, Any], error: str | None = None) -> StatusUpdate:
     """The expected status write, guarded by the item's time attributes."""
-    expected = {name: new.get(name) for name in ("start_time", "end_time", "timezone")}
+    expected = {name: new[name] for name in ("start_time", "end_time", "timezone") if name in new}
     return StatusUpdate("prog-1", value, expected, error)
 
 
@@ -385,3 +385,28 @@ def test_a_programme_on_air_whose_end_moves_into_the_past_announces_its_end_now(
         PublishNow(NotificationRequest("prog-1", Edge.END, ended, catch_up=True)),
     )
     assert plan.status is None
+
+
+def test_a_put_that_wipes_the_status_but_keeps_the_times_gets_the_status_back() -> None:
+    # given a scheduled programme, put again as it was but without the service's attributes
+    old = item(notification_status="SCHEDULED", notification_updated_at="2026-06-15T11:00:00Z")
+    new = item()
+
+    # when the stream sees the change
+    plan = modify(old, new)
+
+    # then no schedule is touched and the status is written back
+    assert plan.actions == ()
+    assert plan.status == status(Status.SCHEDULED, new)
+
+
+def test_the_services_own_status_write_is_ignored() -> None:
+    # given the stream function's own status write
+    old = item()
+    new = item(notification_status="SCHEDULED", notification_updated_at="2026-06-15T12:00:00Z")
+
+    # when the stream sees it
+    plan = modify(old, new)
+
+    # then nothing is done: no loop
+    assert plan == Plan("prog-1", outcome="status-only")

@@ -21,6 +21,10 @@ from telecast.stream_sync import utc_now
 from telecast.time_rules import to_iso_utc
 
 
+class NotDueYet(RuntimeError):
+    """A request that arrived well before its instant: never announce early."""
+
+
 @dataclass
 class Notifier:
     """Reads the programme, guards against stale schedules, publishes, records the status."""
@@ -35,9 +39,18 @@ class Notifier:
     sleep: Callable[[float], None] = time.sleep
 
     def wait_until_due(self, request: NotificationRequest) -> None:
-        """Never announce early: hold a request that arrived a few seconds before its time."""
+        """Never announce early: hold a request a few seconds early, refuse one far earlier.
+
+        Refusing raises, so nothing is recorded as done: Lambda retries it later, and the
+        schedule's own invocation at the right time still publishes.
+        """
         early = (request.scheduled_for - self.clock()).total_seconds()
-        if 0 < early <= self.max_early_wait_seconds:
+        if early > self.max_early_wait_seconds:
+            raise NotDueYet(
+                f"{request.event_type.value} of {request.program_id} is due at "
+                f"{to_iso_utc(request.scheduled_for)}, {early:.0f} s from now"
+            )
+        if early > 0:
             self.sleep(early)
 
     def notify(self, request: NotificationRequest) -> dict[str, Any]:

@@ -46,8 +46,11 @@ class Programme:
 
 
 def time_attributes(item: dict[str, Any]) -> dict[str, Any]:
-    """The raw values of the attributes that decide when notifications fire."""
-    return {name: item.get(name) for name in TIME_ATTRIBUTES}
+    """The raw values of the attributes that decide when notifications fire (those present).
+
+    A missing attribute is left out; one stored as NULL is kept, as None.
+    """
+    return {name: item[name] for name in TIME_ATTRIBUTES if name in item}
 
 
 def parse_programme(item: dict[str, Any], default_zone: str) -> Programme:
@@ -101,6 +104,8 @@ def _check_id(value: object, errors: list[FieldError]) -> str:
         return ""
     if len(value) > MAX_ID_LENGTH:
         errors.append(FieldError("program_id", f"is longer than {MAX_ID_LENGTH} characters"))
+    if not _encodable(value):
+        errors.append(FieldError("program_id", "is not valid Unicode text (a lone surrogate)"))
     return value
 
 
@@ -119,4 +124,15 @@ def _optional_text(
     if len(value) > limit:
         errors.append(FieldError(name, f"is longer than {limit} characters ({len(value)})"))
         return None
+    if not _encodable(value):
+        errors.append(FieldError(name, "is not valid Unicode text (a lone surrogate)"))
+        return None
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -106,8 +106,18 @@ def etag_of(item: dict[str, Any]) -> str:
     if isinstance(revision, str) and revision:
         return f'"{revision}"'
     fields = {k: v for k, v in item.items() if k not in STATUS_ATTRIBUTES}
-    canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    canonical = json.dumps(fields, sort_keys=True, default=_canonical, separators=(",", ":"))
     return f'"h{hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]}"'
+
+
+def _canonical(value: Any) -> str:
+    """A stable text for values JSON cannot hold (numbers, sets, binary)."""
+    raw = getattr(value, "value", value)
+    if isinstance(raw, (bytes, bytearray)):
+        return raw.hex()
+    if isinstance(raw, (set, frozenset)):
+        return repr(sorted(map(_canonical, raw)))
+    return str(raw)
 
 
 def if_match_allows(item: dict[str, Any], if_match: str | None) -> bool:

@@ -155,7 +155,7 @@ def plan_change(
         return Plan(program_id, deletes, outcome="removed")
 
     if event_name == "MODIFY" and old_item is not None and _only_status_changed(old_item, new_item):
-        return Plan(program_id, outcome="status-only")
+        return _restore_wiped_status(program_id, old_item, new_item)
 
     new = _evaluate(new_item, default_zone)
     old = _evaluate(old_item, default_zone) if event_name == "MODIFY" else None
@@ -244,6 +244,19 @@ def _unless_current(update: StatusUpdate, item: dict[str, Any]) -> StatusUpdate 
     same_status = item.get("notification_status") == update.status.value
     same_error = item.get("notification_error") == update.error
     return None if same_status and same_error else update
+
+
+def _restore_wiped_status(
+    program_id: str, old_item: dict[str, Any], new_item: dict[str, Any]
+) -> Plan:
+    """A change to the status alone is ours (ignored), unless a put wiped it: restore it."""
+    previous = old_item.get("notification_status")
+    if "notification_status" in new_item or previous not in set(Status):
+        return Plan(program_id, outcome="status-only")
+    restore = StatusUpdate(
+        program_id, Status(previous), time_attributes(new_item), old_item.get("notification_error")
+    )
+    return Plan(program_id, status=restore, outcome="status-restored")
 
 
 def _only_status_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:

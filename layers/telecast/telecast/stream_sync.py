@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from telecast.adapters.invoker import NotifierInvoker
 from telecast.adapters.scheduler import SchedulerGateway
-from telecast.adapters.table import ProgrammeTable
+from telecast.adapters.table import ProgrammeTable, to_item
 from telecast.programme import time_attributes
 from telecast.schedule_plan import Delete, Plan, PublishNow, Upsert, plan_change, schedule_name
 
@@ -79,11 +79,12 @@ class StreamSync:
         stream = record.dynamodb
         if stream is None:
             raise ValueError("stream record carries no dynamodb section")
-        keys = stream.keys or {}
-        program_id = str(keys.get("program_id", ""))
-        new_item = stream.new_image or None
+        raw = stream.raw_event
+        program_id = str(to_item(raw.get("Keys") or {}).get("program_id", ""))
+        new_item = to_item(raw["NewImage"]) if raw.get("NewImage") else None
+        old_item = to_item(raw["OldImage"]) if raw.get("OldImage") else None
         event_name = record.event_name.name if record.event_name else ""
-        plan = self._plan(event_name, program_id, stream.old_image or None, new_item)
+        plan = self._plan(event_name, program_id, old_item, new_item)
         if plan.actions or plan.status:
             current = self.table.get(program_id)
             if _superseded(current, new_item):
@@ -119,8 +120,8 @@ class StreamSync:
     def _apply_all(self, records: list[DynamoDBRecord]) -> dict[str, Exception]:
         by_programme: dict[str, list[DynamoDBRecord]] = defaultdict(list)
         for record in records:
-            keys = (record.dynamodb.keys if record.dynamodb else None) or {}
-            by_programme[str(keys.get("program_id", ""))].append(record)
+            keys = record.dynamodb.raw_event.get("Keys", {}) if record.dynamodb else {}
+            by_programme[str(keys.get("program_id", {}).get("S", ""))].append(record)
 
         failures: dict[str, Exception] = {}
         workers = max(1, min(self.max_workers, len(by_programme)))

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from telecast.adapters.aws import error_code
+from telecast.programme import TIME_ATTRIBUTES
 from telecast.time_rules import to_iso_utc
 
+
+class _ExactNumbers(TypeDeserializer):
+    """boto3's deserializer, but a number DynamoDB returns with 39+ digits does not raise.
+
+    DynamoDB can hand back a stored number written out in full (more digits than boto3's
+    38-digit context allows); read it exactly instead of failing the whole item.
+    """
+
+    def _deserialize_n(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
 _serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+_deserializer = _ExactNumbers()
 
 
 def to_item(image: dict[str, Any]) -> dict[str, Any]:
@@ -64,13 +78,16 @@ class ProgrammeTable:
         names["#error"] = "notification_error"
 
         conditions = ["attribute_exists(program_id)"]
-        for index, (attribute, value) in enumerate(sorted(expected_times.items())):
+        for index, attribute in enumerate(TIME_ATTRIBUTES):
             names[f"#t{index}"] = attribute
-            if value is None:
+            if attribute not in expected_times:
                 conditions.append(f"attribute_not_exists(#t{index})")
+            elif expected_times[attribute] is None:
+                conditions.append(f"attribute_type(#t{index}, :null)")
+                values[":null"] = "NULL"
             else:
                 conditions.append(f"#t{index} = :t{index}")
-                values[f":t{index}"] = value
+                values[f":t{index}"] = expected_times[attribute]
         try:
             self._client.update_item(
                 TableName=self.name,
@@ -84,4 +101,6 @@ class ProgrammeTable:
         except ClientError as failure:
             if error_code(failure) == "ConditionalCheckFailedException":
                 return False
+            if error_code(failure) == "ValidationException" and "size" in str(failure):
+                return False  # an item at the 400 KB limit has no room for a status
             raise
