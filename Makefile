@@ -56,10 +56,10 @@ tail: install ## print notifications from the local runtime's queue as they arri
 import: install ## import an XMLTV listing: FILE=x.xml [START_IN=s] [SPEED=x] [DRY_RUN=1]
 	@test -n "$(FILE)" || { echo "usage: make import FILE=x.xml [START_IN=s] [SPEED=x] [DRY_RUN=1]"; exit 2; }
 	$(BIN)/telecast-import "$(FILE)" $(if $(START_IN),--start-in $(START_IN)) \
-		$(if $(SPEED),--speed $(SPEED)) $(if $(DRY_RUN),--dry-run)
+		$(if $(SPEED),--speed $(SPEED)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 redrive: install ## replay the dead-letter queue through the notifier [DRY_RUN=1] [STACK=name]
-	$(BIN)/telecast-redrive $(if $(STACK),--stack $(STACK)) $(if $(DRY_RUN),--dry-run)
+	$(BIN)/telecast-redrive $(if $(STACK),--stack $(STACK)) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 test: install ## run every test tier: unit, integration (moto), end to end (local runtime)
 	$(BIN)/pytest -q

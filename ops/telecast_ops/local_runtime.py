@@ -107,7 +107,7 @@ def find_python313() -> str:
 def runtime_from_env() -> Runtime:
     """The runtime described by TELECAST_PORT, TELECAST_PY313 and the project's .local/."""
     return Runtime(
-        port=int(os.environ.get("TELECAST_PORT", "4566")),
+        port=int(os.environ.get("TELECAST_PORT") or "4566"),
         python313=find_python313(),
         emulator_python=Path(
             os.environ.get("TELECAST_EMULATOR_PYTHON", LOCAL / "ministack-venv/bin/python")
@@ -126,6 +126,7 @@ def start_emulator(runtime: Runtime) -> bool:
         )
     for folder in ("state", "tmp", "s3"):
         (LOCAL / folder).mkdir(parents=True, exist_ok=True)
+    rewind_stream_positions(LOCAL / "state" / "lambda.json")
     env = {
         **os.environ,
         "BIND_HOST": "127.0.0.1",
@@ -156,6 +157,25 @@ def start_emulator(runtime: Runtime) -> bool:
             return True
         time.sleep(0.25)
     raise RuntimeFailure(f"the emulator did not answer in 60 s: see {LOCAL / 'ministack.log'}")
+
+
+def rewind_stream_positions(lambda_state: Path) -> None:
+    """Make a restarted emulator read new stream records instead of skipping them.
+
+    ministack saves how far each stream mapping had read, but not the stream's records: on
+    restart the saved offset points past the end of the new, empty record list, and the
+    next that many writes are never delivered. Offset 0 reads the new records from the first.
+    """
+    if not lambda_state.exists():
+        return
+    try:
+        state = json.loads(lambda_state.read_text())
+        positions = state["payload"]["dynamodb_stream_positions"]["data"]
+    except (ValueError, KeyError, TypeError):
+        return
+    if isinstance(positions, dict) and any(positions.values()):
+        state["payload"]["dynamodb_stream_positions"]["data"] = dict.fromkeys(positions, 0)
+        lambda_state.write_text(json.dumps(state))
 
 
 def stop_emulator(runtime: Runtime) -> None:
@@ -266,12 +286,40 @@ def up(runtime: Runtime) -> tuple[dict[str, str], bool]:
         if started:
             stop_emulator(runtime)
         raise
+    wait_until_stream_live(runtime, outputs["TableName"])
     print(f"ready: stack {STACK_NAME} on {runtime.endpoint} in {time.monotonic() - began:.1f} s")
     print(f"outputs: {runtime.outputs_file.relative_to(ROOT)}")
-    for key in ("TableName", "TopicArn", "ScheduleGroupName", "NotificationsQueueUrl"):
+    for key in ("TableName", "TopicArn", "ScheduleGroupName", "NotificationsQueueUrl", "ApiUrl"):
         print(f"  {key:22} {outputs.get(key)}")
     print_insert_hint(runtime, outputs)
     return outputs, started
+
+
+READY_MARKER = "telecast-local-ready-check"
+
+
+def wait_until_stream_live(runtime: Runtime, table: str, timeout: float = 90) -> None:
+    """Return once the stream function handles new writes (a marker item gets its status).
+
+    After a deploy or a restart the emulator starts reading the stream lazily, from its end:
+    writes made before that are never delivered. A marker is written until one is handled.
+    """
+    dynamodb = runtime.client("dynamodb")
+    key = {"program_id": {"S": READY_MARKER}}
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while time.monotonic() < deadline:
+        attempt += 1
+        dynamodb.put_item(TableName=table, Item={**key, "attempt": {"N": str(attempt)}})
+        for _ in range(12):
+            time.sleep(0.25)
+            item = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+            if item and "notification_status" in item:
+                dynamodb.delete_item(TableName=table, Key=key)
+                return
+    raise RuntimeFailure(
+        f"the stream function handled no write in {timeout:.0f} s: see {LOCAL / 'ministack.log'}"
+    )
 
 
 def print_insert_hint(runtime: Runtime, outputs: dict[str, str]) -> None:
@@ -357,15 +405,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def run(runtime: Runtime) -> int:
     """Bring everything up, show the demo's notifications, stop cleanly on Ctrl-C."""
+    # A terminal closed or a `timeout` stops the run as Ctrl-C does: the emulator too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     outputs, started = up(runtime)
     try:
+        sqs = runtime.client("sqs")
+        # Messages left from an earlier session would show up first, as very late ones.
+        sqs.purge_queue(QueueUrl=outputs["NotificationsQueueUrl"])
         if os.environ.get("DEMO", "1") != "0":
             insert_demo(runtime, outputs)
             replay_demo_listing()
         print("watching notifications (Ctrl-C to stop)\n")
-        NotificationTail(runtime.client("sqs"), outputs["NotificationsQueueUrl"]).follow()
+        NotificationTail(sqs, outputs["NotificationsQueueUrl"]).follow()
     except KeyboardInterrupt:
         print()
     finally:
