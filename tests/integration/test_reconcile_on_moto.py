@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger
 
 import reconcile_handler
 from pipeline import Pipeline
-from support import REGION, LambdaContext
+from support import REGION, LambdaContext, load_event
 from telecast.adapters.scheduler import schedule_definition
 from telecast.reconcile import (
     Reconciler,
@@ -257,7 +257,7 @@ def test_the_function_returns_the_summary_and_emits_it_as_metrics(
 ) -> None:
     drift.pipeline.put(item("from-the-handler", timedelta(hours=2)))
 
-    response = reconcile_handler.handler({"dry_run": True}, LambdaContext())
+    response = reconcile_handler.handler(load_event("reconcile-dry-run.json"), LambdaContext())
 
     assert response["dry_run"] is True
     assert (response["checked"], response["created"]) == (1, 2)
@@ -270,7 +270,7 @@ def test_the_function_returns_the_summary_and_emits_it_as_metrics(
 def test_the_function_applies_the_plan_when_not_a_dry_run(drift: Drift) -> None:
     drift.pipeline.put(item("from-the-handler", timedelta(hours=2)))
 
-    response = reconcile_handler.handler({}, LambdaContext())
+    response = reconcile_handler.handler(load_event("reconcile-apply.json"), LambdaContext())
 
     assert (response["created"], response["errors"]) == (2, 0)
     assert set(drift.pipeline.schedules()) == {
