@@ -15,7 +15,7 @@ export TELECAST_PY313 := $(PY313)
 export TELECAST_EMULATOR_PYTHON := $(CURDIR)/$(EMULATOR_VENV)/bin/python
 
 .PHONY: help install run up down status tail import redrive test test-unit test-integration test-e2e \
-        lint format build validate lock clean openapi
+        lint format build validate lock clean openapi bench
 
 help: ## list every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' \
@@ -73,6 +73,9 @@ test-integration: install ## integration tests against moto
 test-e2e: install ## end-to-end tests against the local runtime (started if needed)
 	$(BIN)/pytest -q tests/e2e
 
+bench: install ## every benchmark (runs 1-5 of issue 8, ~10 min); writes benchmarks/results/
+	$(BIN)/python -m benchmarks.run
+
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found"; exit 1; }
 	$(PYTHON) -m venv $(CHECKOV_VENV)
@@ -82,7 +85,7 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 lint: install $(CHECKOV_VENV)/.installed ## ruff, mypy, cfn-lint, checkov (offline, .checkov.yaml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy layers/telecast/telecast functions ops/telecast_ops
+	$(BIN)/mypy layers/telecast/telecast functions ops/telecast_ops benchmarks
 	$(BIN)/cfn-lint template.yaml
 	$(CHECKOV)
 
